@@ -99,12 +99,26 @@ func Plan(in Input) Changes {
 	}
 
 	if p.opts.Policy != PolicyUpsertOnly {
+		var targets map[Key]*Desired // built on the first owned entity no longer declared
 		for k, o := range p.owned {
 			if _, ok := first[k]; ok {
 				continue
 			}
 			src := Source{InstallationID: o.owner.InstallationID, Repo: o.owner.Repo}
-			if ok, reason := p.deletable(o.owner); !ok {
+			ok, reason := p.deletable(o.owner)
+			if ok {
+				// A relation target that is still referenced stays: deleting
+				// it would clear the relation in Glint, and writing the
+				// relation back would create it again (with
+				// create_missing_related_entities) or fail, every pass.
+				if targets == nil {
+					targets = p.relationTargets(desired)
+				}
+				if d := targets[k]; d != nil {
+					ok, reason = false, fmt.Sprintf("a relation of %s/%s (%s) points to it", d.Entity.Blueprint, d.Entity.Identifier, d.Source)
+				}
+			}
+			if !ok {
 				ch.Blocked = append(ch.Blocked, Blocked{
 					Blueprint: k.Blueprint, Identifier: k.Identifier, Source: src,
 					Datasource: o.e.Datasource, Reason: reason,
@@ -294,6 +308,33 @@ func (p *planner) planKey(ch *Changes, k Key, cands []*Desired) {
 			Fields: fields, Previous: cur.e.Datasource,
 		})
 	}
+}
+
+// relationTargets returns the entities the relations of the desired
+// entities point to, each with the first declaration that points to it.
+func (p *planner) relationTargets(desired []Desired) map[Key]*Desired {
+	out := make(map[Key]*Desired)
+	for i := range desired {
+		d := &desired[i]
+		bp := p.blueprints[d.Entity.Blueprint]
+		if bp == nil {
+			continue
+		}
+		for name, v := range d.Entity.Relations {
+			rel, ok := bp.Relations[name]
+			if !ok {
+				continue
+			}
+			ids, _ := relationList(v)
+			for _, id := range ids {
+				k := Key{Blueprint: rel.Target, Identifier: id}
+				if out[k] == nil {
+					out[k] = d
+				}
+			}
+		}
+	}
+	return out
 }
 
 // datasource returns the datasource of writes declared at src.
