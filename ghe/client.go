@@ -82,6 +82,17 @@ type Options struct {
 	MaxRetries  int               // retries of one request; default 4; negative means none
 	Logger      *slog.Logger      // default: discard
 
+	// Teams reads, for every Organization installation, all teams with
+	// their members and repositories (InstallationResult.Teams). It needs
+	// the App's Members: Read permission.
+	Teams bool
+
+	// RetryBaseDelay is the first backoff between retries (default 500ms)
+	// and RetryMaxDelay the longest (default 30s). Soak and load tests
+	// shorten them; a deployment keeps the defaults.
+	RetryBaseDelay time.Duration
+	RetryMaxDelay  time.Duration
+
 	// retry tuning, unexported so that only tests shorten it.
 	retryBaseDelay time.Duration // default 500ms
 	retryMaxDelay  time.Duration // default 30s
@@ -174,7 +185,13 @@ func New(opts Options) (*Client, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.retryBaseDelay <= 0 {
+		opts.retryBaseDelay = opts.RetryBaseDelay
+	}
+	if opts.retryBaseDelay <= 0 {
 		opts.retryBaseDelay = 500 * time.Millisecond
+	}
+	if opts.retryMaxDelay <= 0 {
+		opts.retryMaxDelay = opts.RetryMaxDelay
 	}
 	if opts.retryMaxDelay <= 0 {
 		opts.retryMaxDelay = 30 * time.Second
@@ -278,6 +295,10 @@ func (c *Client) Installations(ctx context.Context) ([]Installation, error) {
 		var page []restInstallation
 		if err := json.Unmarshal(body, &page); err != nil {
 			return err
+		}
+		if page == nil {
+			// "null" decodes without error; it is not an empty listing.
+			return errors.New("body is not a list of installations")
 		}
 		for _, in := range page {
 			if in.ID <= 0 || in.Account == nil {

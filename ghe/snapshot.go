@@ -67,6 +67,10 @@ func (c *Client) Snapshot(ctx context.Context) (*Snapshot, error) {
 // batches.
 func (c *Client) readInstallation(ctx context.Context, inst Installation) InstallationResult {
 	res := InstallationResult{Installation: inst}
+	if c.opts.Teams && inst.AccountType == "Organization" {
+		res.TeamsRead = true
+		res.Teams, res.TeamsErr = c.Teams(ctx, inst.ID, inst.Account)
+	}
 	repos, err := c.Repositories(ctx, inst.ID)
 	if err != nil {
 		c.logger.Warn("list repositories failed", "installation", inst.ID, "account", inst.Account, "err", err)
@@ -194,11 +198,15 @@ func (c *Client) readBatch(ctx context.Context, ic *installClient, repos []Repos
 		targets := make(map[string]target, len(p.parsed.refs))
 		for _, ref := range p.parsed.refs {
 			fr := fileReads[fileIdx[fileKey{p.repo, ref}]]
-			if fr.err == nil {
-				fr.err = checkBlob(fr.blob)
-			}
 			if fr.err != nil {
-				sf.Err = fmt.Errorf("read file://%s referenced by %s: %w", ref, sf.Path, fr.err)
+				// GitHub failed to answer: the repository was not read in
+				// full, which is a read failure, not a problem of the file.
+				results[p.repo].Err = fmt.Errorf("read file://%s referenced by %s: %w", ref, sf.Path, fr.err)
+				sf.Err = results[p.repo].Err
+				break
+			}
+			if err := checkBlob(fr.blob); err != nil {
+				sf.Err = fmt.Errorf("read file://%s referenced by %s: %w", ref, sf.Path, err)
 				break
 			}
 			targets[ref] = target{oid: fr.blob.Blob.OID, text: *fr.blob.Blob.Text}

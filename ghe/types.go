@@ -89,6 +89,47 @@ type InstallationResult struct {
 	// Err is set when the installation's repository listing failed: Repos
 	// is then incomplete and nothing of this installation may be deleted.
 	Err error
+
+	// TeamsRead is set when the installation's teams were read: team sync
+	// is on (Options.Teams) and the account is an Organization. Without
+	// it, Teams and TeamsErr say nothing.
+	TeamsRead bool
+	// Teams are all teams of the organization, with their immediate
+	// members and repositories, when TeamsErr is nil.
+	Teams []Team
+	// TeamsErr is set when the teams could not be read in full; Teams is
+	// then nil, never a partial list.
+	TeamsErr error
+}
+
+// Team is a team of an organization, with its immediate members (not
+// those of child teams) and the repositories it can access.
+type Team struct {
+	Org         string // the organization's login
+	ID          int64  // databaseId: stays the same when the team is renamed
+	NodeID      string // GraphQL node id
+	Slug        string // changes when the team is renamed
+	Name        string
+	Description string
+	Privacy     string // VISIBLE or SECRET
+	URL         string
+	ParentSlug  string // slug of the parent team; empty for a root team
+	Members     []TeamMember
+	Repos       []TeamRepo
+}
+
+// TeamMember is an immediate member of a team.
+type TeamMember struct {
+	Login string
+	Name  string // empty when the user set none
+	Email string // the email the App can see; empty when none is visible
+	Role  string // MAINTAINER or MEMBER
+}
+
+// TeamRepo is a repository a team can access.
+type TeamRepo struct {
+	FullName   string // owner/name
+	Permission string // ADMIN, MAINTAIN, WRITE, TRIAGE or READ
 }
 
 // Snapshot is everything one pass read from GitHub Enterprise.

@@ -64,6 +64,7 @@ type planner struct {
 func Plan(in Input) Changes {
 	p := newPlanner(in)
 	desired := DesiredEntities(in.Snapshot)
+	resolveSpecTeams(desired, in.Snapshot, p.opts, p.owned)
 	var ch Changes
 
 	// Index the declarations by key; duplicates are rare, so they get a

@@ -10,11 +10,14 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/kozmoai/glint-github-app/reconciler"
 )
 
 // setting is one configuration value: a flag with an environment variable
@@ -44,6 +47,7 @@ func settings() []setting {
 		{name: "schedule", env: "SCHEDULE", def: "@every 5m", usage: "cron schedule of passes for serve (5 fields or @every; CRON_TZ= prefix works)"},
 		{name: "delete-threshold", env: "DELETE_THRESHOLD", def: "0.9", usage: "a pass that would delete more than this share (0..1] of the app's entities deletes nothing"},
 		{name: "policy", env: "POLICY", def: "sync", usage: "sync (create, update, delete) or upsert-only (never delete)"},
+		{name: "teams-sync", env: "TEAMS_SYNC", def: "entities", usage: "GitHub teams to Glint: entities (githubTeam/githubUser entities), glint-teams (Glint teams), both, or off"},
 		{name: "run-timeout", env: "RUN_TIMEOUT", def: "30m", usage: "longest a pass may take before it is cancelled"},
 		{name: "shutdown-grace", env: "SHUTDOWN_GRACE", def: "30s", usage: "on SIGTERM, how long a running pass may go on before it is cancelled"},
 		{name: "health-max-age", env: "HEALTH_MAX_AGE", usage: "GET /health answers 503 when no pass succeeded for this long (default: 3 schedule intervals plus the run timeout)"},
@@ -68,6 +72,7 @@ type Config struct {
 	Schedule        string
 	DeleteThreshold float64
 	Policy          string
+	TeamsSync       string // reconciler.TeamsEntities, TeamsGlint, TeamsBoth or TeamsOff
 	RunTimeout      time.Duration
 	ShutdownGrace   time.Duration
 	HealthMaxAge    time.Duration
@@ -143,6 +148,7 @@ func loadConfig(v values, needGHE, needGlint bool, readFile func(string) ([]byte
 		WebhookSecret: v["WEBHOOK_SECRET"] != "",
 		Schedule:      strings.TrimSpace(v["SCHEDULE"]),
 		Policy:        v["POLICY"],
+		TeamsSync:     strings.ToLower(strings.TrimSpace(v["TEAMS_SYNC"])),
 		LogFormat:     strings.ToLower(v["LOG_FORMAT"]),
 	}
 	var errs []error
@@ -230,6 +236,9 @@ func loadConfig(v values, needGHE, needGlint bool, readFile func(string) ([]byte
 	}
 	if c.Policy != "sync" && c.Policy != "upsert-only" {
 		fail("POLICY: must be sync or upsert-only, got %q", truncate(c.Policy, 40))
+	}
+	if !slices.Contains(reconciler.TeamsModes, c.TeamsSync) {
+		fail("TEAMS_SYNC: must be one of %s, got %q", strings.Join(reconciler.TeamsModes, ", "), truncate(c.TeamsSync, 40))
 	}
 	c.RunTimeout = parseDuration(v["RUN_TIMEOUT"], "RUN_TIMEOUT", fail)
 	c.ShutdownGrace = parseDuration(v["SHUTDOWN_GRACE"], "SHUTDOWN_GRACE", fail)

@@ -44,8 +44,9 @@ const (
 
 // Compile-time checks that the clients satisfy the reconciler's seams.
 var (
-	_ reconciler.GitHub  = (*ghe.Client)(nil)
-	_ reconciler.Catalog = (*glint.Client)(nil)
+	_ reconciler.GitHub      = (*ghe.Client)(nil)
+	_ reconciler.Catalog     = (*glint.Client)(nil)
+	_ reconciler.TeamCatalog = (*glint.Client)(nil)
 )
 
 func main() {
@@ -211,6 +212,7 @@ func newApp(cfg *Config, logger *slog.Logger, reg *prometheus.Registry) (*app, e
 		PrivateKey: key,
 		Transport:  &countingTransport{next: base, counter: gheRequests, api: gheAPI},
 		Logger:     logger.With("component", "ghe"),
+		Teams:      cfg.TeamsSync != reconciler.TeamsOff,
 	})
 	if err != nil {
 		return nil, badConfig("GitHub App: %w", err)
@@ -234,6 +236,7 @@ func newApp(cfg *Config, logger *slog.Logger, reg *prometheus.Registry) (*app, e
 		Policy:                       cfg.Policy,
 		Merge:                        true,
 		CreateMissingRelatedEntities: true,
+		TeamsSync:                    cfg.TeamsSync,
 	}, logger, reg)
 	return &app{cfg: cfg, logger: logger, reg: reg, rec: rec, health: newHealth(cfg.HealthMaxAge, time.Now)}, nil
 }
@@ -383,6 +386,11 @@ func passSummary(r *reconciler.Result) string {
 func writeResult(w io.Writer, r *reconciler.Result) error {
 	if _, err := r.Changes.WriteTo(w); err != nil {
 		return err
+	}
+	if r.Teams != nil {
+		if _, err := r.Teams.WriteTo(w); err != nil {
+			return err
+		}
 	}
 	for _, p := range r.Problems {
 		where := p.Repo

@@ -514,7 +514,12 @@ func (s *Server) visibleRepo(tok *token, st *repoState) bool {
 		return false
 	}
 	in := s.installation(tok.installationID)
-	if in == nil || in.removed || !slices.Contains(in.repos, st.meta.ID) {
+	if in == nil || in.removed {
+		return false
+	}
+	// in.repos is sorted (AddRepo appends ever larger ids, SelectRepo sorts):
+	// a binary search keeps listing 100,000 repositories linear.
+	if _, ok := slices.BinarySearch(in.repos, st.meta.ID); !ok {
 		return false
 	}
 	return tok.repoIDs == nil || tok.repoIDs[st.meta.ID]

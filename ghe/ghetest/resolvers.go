@@ -86,6 +86,8 @@ func newResolvers() resolverTable {
 		"PageInfo":  pageInfoResolvers(),
 	}
 	addConnection(t, "RepositoryTopicConnection", "RepositoryTopicEdge")
+	addOrgRepos(t)
+	addTeams(t)
 	return t
 }
 
@@ -192,6 +194,8 @@ func (ec *execContext) resolveNode(id string) object {
 			return nil
 		}
 		return st
+	case d.prefix == "T" && len(d.ints) == 1 && len(d.strs) == 0:
+		return ec.teamNode(d.ints[0], id)
 	case (d.prefix == "O" || d.prefix == "U") && len(d.ints) == 1:
 		for _, in := range s.installations {
 			if !in.removed && in.accountNode == id {

@@ -72,6 +72,7 @@ type Server struct {
 	nextInstallation int64
 	nextAccount      int64
 	nextRepo         int64
+	teams            *teamModel // teams and their members (teams.go); nil until a team is added
 
 	// smu guards the counters, budgets, faults and settings below.
 	smu           sync.Mutex
