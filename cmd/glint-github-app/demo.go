@@ -67,12 +67,17 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	defer gl.Close()
 	seedDemo(gh, gl)
 
-	v := values{
+	v := values{}
+	for _, st := range settings() {
+		v[st.env] = st.def
+	}
+	for k, val := range map[string]string{
 		"APP_ID": strconv.Itoa(demoAppID), "PRIVATE_KEY": base64.StdEncoding.EncodeToString(pemKey),
 		"GHE_URL": gh.URL(), "GLINT": strconv.Itoa(*port), "GLINT_URL": gl.URL(),
 		"GLINT_CLIENT_ID": "demo-client", "GLINT_CLIENT_SECRET": secret,
-		"SCHEDULE": "@every " + every.String(), "DELETE_THRESHOLD": "0.9", "POLICY": "sync",
-		"RUN_TIMEOUT": "2m", "SHUTDOWN_GRACE": "10s", "LOG_LEVEL": *logLevel, "LOG_FORMAT": "json",
+		"SCHEDULE": "@every " + every.String(), "RUN_TIMEOUT": "2m", "SHUTDOWN_GRACE": "10s", "LOG_LEVEL": *logLevel,
+	} {
+		v[k] = val
 	}
 	cfg, err := loadConfig(v, true, true, readFileFunc)
 	if err != nil {
@@ -197,6 +202,24 @@ func seedDemo(gh *ghetest.Server, gl *glinttest.Server) {
 		}},
 		Relations: map[string]glint.Relation{"system": {Target: "system"}},
 	})
+	gl.AddBlueprint(glint.Blueprint{
+		Identifier: "githubUser", Title: "GitHub User",
+		Schema: glint.Schema{Properties: map[string]glint.Property{
+			"login": {Type: "string"}, "name": {Type: "string"}, "email": {Type: "string", Format: "email"},
+		}},
+	})
+	gl.AddBlueprint(glint.Blueprint{
+		Identifier: "githubTeam", Title: "GitHub Team",
+		Schema: glint.Schema{Properties: map[string]glint.Property{
+			"slug": {Type: "string"}, "name": {Type: "string"}, "description": {Type: "string"},
+			"link": {Type: "string", Format: "url"}, "privacy": {Type: "string", Enum: []any{"VISIBLE", "SECRET"}},
+			"githubId": {Type: "number"},
+		}},
+		Relations: map[string]glint.Relation{
+			"parentTeam": {Target: "githubTeam"},
+			"members":    {Target: "githubUser", Many: true},
+		},
+	})
 	gl.PutTeam(glint.Team{Name: "payments"}, "admin@acme.example (Glint UI)")
 	gl.PutTeam(glint.Team{Name: "storefront"}, "admin@acme.example (Glint UI)")
 	// A person's entity: a glint.yml naming it gets a conflict, never a takeover.
@@ -231,6 +254,12 @@ func seedDemo(gh *ghetest.Server, gl *glinttest.Server) {
 	gh.AddRepo(acme, ghetest.Repo{Owner: "acme", Name: "docs", DefaultBranch: "main", Files: map[string]string{
 		"README.md": "no glint.yml here\n",
 	}})
+	gh.AddTeam(ghetest.Team{Org: "acme", Name: "Engineering", Description: "Everyone who ships"})
+	gh.AddTeam(ghetest.Team{Org: "acme", Name: "Payments", Parent: "engineering"})
+	gh.AddTeamMembers("acme", "payments",
+		ghetest.TeamMember{Login: "alice", Name: "Alice Doe", Email: "alice@acme.example", Role: "MAINTAINER"},
+		ghetest.TeamMember{Login: "bob", Name: "Bob Roe"})
+	gh.AddTeamMembers("acme", "engineering", ghetest.TeamMember{Login: "carol", Name: "Carol Poe", Email: "carol@acme.example"})
 	platform := gh.AddInstallation("platform", "Organization")
 	gh.AddRepo(platform, ghetest.Repo{Owner: "platform", Name: "gateway", DefaultBranch: "main", Files: map[string]string{
 		"glint.yaml": "identifier: gateway\nblueprint: service\ntitle: API gateway\nproperties:\n  language: Rust\n  replicas: 6\n",
