@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,7 +42,7 @@ func (c *Client) fetchToken(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	if out.AccessToken == "" {
+	if strings.TrimSpace(out.AccessToken) == "" {
 		return nil, c.apiError(r, res, codeInvalidResponse, "answer has no accessToken")
 	}
 	tok := &oauth2.Token{AccessToken: out.AccessToken, TokenType: "Bearer"}

@@ -3,6 +3,7 @@ package glint
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,7 +101,7 @@ func New(baseURL, clientID, clientSecret string, opts ...Option) (*Client, error
 		baseURL:      strings.TrimSuffix(u.String(), "/"),
 		clientID:     clientID,
 		clientSecret: clientSecret,
-		base:         &http.Client{Timeout: 60 * time.Second},
+		base:         &http.Client{Timeout: 60 * time.Second, Transport: defaultTransport()},
 		logger:       slog.New(slog.DiscardHandler),
 		userAgent:    defaultUserAgent,
 		maxRetries:   4,
@@ -133,6 +134,24 @@ func New(baseURL, clientID, clientSecret string, opts ...Option) (*Client, error
 		Timeout:       c.base.Timeout,
 	}
 	return c, nil
+}
+
+// maxIdleConnsPerHost is the idle connections the default transport keeps
+// to Glint: as many as the calls a reconciler keeps in flight
+// (reconciler.DefaultConcurrency), where http.DefaultTransport keeps 2 and
+// would open and close a connection for most calls.
+const maxIdleConnsPerHost = 16
+
+// defaultTransport is http.DefaultTransport keeping maxIdleConnsPerHost
+// idle connections.
+func defaultTransport() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = maxIdleConnsPerHost
+	return t
 }
 
 // request is one API call, before retries.
@@ -188,8 +207,12 @@ func (c *Client) do(ctx context.Context, r request, out any) (*response, error) 
 				errors.As(err, &te)
 				return nil, fmt.Errorf("glint: %s %s: %w", r.method, r.path, te)
 			}
+			// A certificate that does not verify will not verify on the
+			// next attempt either.
+			var cve *tls.CertificateVerificationError
+			permanent := errors.As(err, &cve)
 			err = fmt.Errorf("glint: %s %s: %w", r.method, r.path, err)
-			if r.idempotent && retries < c.maxRetries {
+			if r.idempotent && retries < c.maxRetries && !permanent {
 				d := c.backoff(retries)
 				c.logger.Debug("glint request retrying", "method", r.method, "path", r.path, "attempt", attempt, "delay", d, "err", err)
 				if werr := sleep(ctx, d); werr != nil {

@@ -46,7 +46,13 @@ func (c *Client) Blueprints(ctx context.Context) ([]Blueprint, error) {
 	var out struct {
 		Blueprints []Blueprint `json:"blueprints"`
 	}
-	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/v1/blueprints", idempotent: true}, &out); err != nil {
+	r := request{method: http.MethodGet, path: "/v1/blueprints", idempotent: true}
+	res, err := c.do(ctx, r, &out)
+	if err == nil && out.Blueprints == nil {
+		// An answer without the list is not an empty catalog.
+		err = c.apiError(r, res, codeInvalidResponse, "answer has no blueprints list")
+	}
+	if err != nil {
 		return nil, fmt.Errorf("list blueprints: %w", err)
 	}
 	return out.Blueprints, nil
@@ -98,6 +104,10 @@ func (c *Client) SearchEntities(ctx context.Context, blueprint string, q Query) 
 		}
 		r := request{method: http.MethodPost, path: path, body: body, idempotent: true}
 		res, err := c.do(ctx, r, &out)
+		if err == nil && out.Entities == nil {
+			// An answer without the list is not an empty page.
+			err = c.apiError(r, res, codeInvalidResponse, fmt.Sprintf("page %d has no entities list", page))
+		}
 		if err == nil && seen[out.Next] {
 			err = c.apiError(r, res, codeInvalidResponse, fmt.Sprintf("page %d repeats cursor %q", page, out.Next))
 		}
@@ -128,11 +138,13 @@ func (c *Client) SearchAll(ctx context.Context, q Query) ([]Entity, error) {
 	var out struct {
 		Entities []Entity `json:"entities"`
 	}
-	if _, err := c.do(ctx, request{method: http.MethodPost, path: "/v1/entities/search", body: body, idempotent: true}, &out); err != nil {
-		return nil, fmt.Errorf("search entities: %w", err)
+	r := request{method: http.MethodPost, path: "/v1/entities/search", body: body, idempotent: true}
+	res, err := c.do(ctx, r, &out)
+	if err == nil && out.Entities == nil {
+		err = c.apiError(r, res, codeInvalidResponse, "answer has no entities list")
 	}
-	if out.Entities == nil {
-		out.Entities = []Entity{}
+	if err != nil {
+		return nil, fmt.Errorf("search entities: %w", err)
 	}
 	return out.Entities, nil
 }

@@ -157,7 +157,7 @@ func loadConfig(v values, needGHE, needGlint bool, readFile func(string) ([]byte
 	if s := v["APP_ID"]; s != "" {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id <= 0 {
-			fail("APP_ID: must be a positive integer, got %q", truncate(s, 40))
+			fail("APP_ID: must be a positive integer, got %s", shown(s))
 		}
 		c.AppID = id
 	} else if needGHE {
@@ -183,17 +183,17 @@ func loadConfig(v values, needGHE, needGlint bool, readFile func(string) ([]byte
 	if c.GHEURL != "" {
 		u, err := url.Parse(c.GHEURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			fail("GHE_URL: must be an http(s) URL like https://ghe.example.com, got %q", truncate(c.GHEURL, 80))
+			fail("GHE_URL: must be an http(s) URL like https://ghe.example.com, got %s", shown(c.GHEURL))
 		} else if host == "" {
 			host = u.Host
 		}
 	}
 	if host != "" {
 		if strings.Contains(host, "/") || strings.Contains(host, "://") {
-			fail("GHE_HOST: must be host[:port] without scheme or path, got %q", truncate(host, 80))
+			fail("GHE_HOST: must be host[:port] without scheme or path, got %s", shown(host))
 		} else if h, p, err := net.SplitHostPort(host); err == nil {
 			if h == "" || p == "" {
-				fail("GHE_HOST: must be host[:port], got %q", truncate(host, 80))
+				fail("GHE_HOST: must be host[:port], got %s", shown(host))
 			}
 		}
 		c.GHEHost = strings.ToLower(host)
@@ -210,12 +210,12 @@ func loadConfig(v values, needGHE, needGlint bool, readFile func(string) ([]byte
 	}
 
 	if p, err := strconv.Atoi(v["GLINT"]); err != nil || p < 0 || p > 65535 {
-		fail("GLINT: the listen port must be a number from 0 to 65535, got %q", truncate(v["GLINT"], 40))
+		fail("GLINT: the listen port must be a number from 0 to 65535, got %s", shown(v["GLINT"]))
 	} else {
 		c.ListenPort = p
 	}
 	if u, err := url.Parse(c.GlintURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		fail("GLINT_URL: must be an http(s) URL, got %q", truncate(c.GlintURL, 80))
+		fail("GLINT_URL: must be an http(s) URL, got %s", shown(c.GlintURL))
 	}
 	if needGlint {
 		if c.GlintClientID == "" {
@@ -227,18 +227,18 @@ func loadConfig(v values, needGHE, needGlint bool, readFile func(string) ([]byte
 	}
 
 	if _, err := cron.ParseStandard(c.Schedule); err != nil {
-		fail("SCHEDULE: %q is not a cron schedule: %w", truncate(c.Schedule, 80), err)
+		fail("SCHEDULE: %s is not a cron schedule: %w", shown(c.Schedule), err)
 	}
 	if f, err := strconv.ParseFloat(v["DELETE_THRESHOLD"], 64); err != nil || f <= 0 || f > 1 {
-		fail("DELETE_THRESHOLD: must be a number in (0, 1], got %q", truncate(v["DELETE_THRESHOLD"], 40))
+		fail("DELETE_THRESHOLD: must be a number in (0, 1], got %s", shown(v["DELETE_THRESHOLD"]))
 	} else {
 		c.DeleteThreshold = f
 	}
 	if c.Policy != "sync" && c.Policy != "upsert-only" {
-		fail("POLICY: must be sync or upsert-only, got %q", truncate(c.Policy, 40))
+		fail("POLICY: must be sync or upsert-only, got %s", shown(c.Policy))
 	}
 	if !slices.Contains(reconciler.TeamsModes, c.TeamsSync) {
-		fail("TEAMS_SYNC: must be one of %s, got %q", strings.Join(reconciler.TeamsModes, ", "), truncate(c.TeamsSync, 40))
+		fail("TEAMS_SYNC: must be one of %s, got %s", strings.Join(reconciler.TeamsModes, ", "), shown(c.TeamsSync))
 	}
 	c.RunTimeout = parseDuration(v["RUN_TIMEOUT"], "RUN_TIMEOUT", fail)
 	c.ShutdownGrace = parseDuration(v["SHUTDOWN_GRACE"], "SHUTDOWN_GRACE", fail)
@@ -251,10 +251,10 @@ func loadConfig(v values, needGHE, needGlint bool, readFile func(string) ([]byte
 		c.HealthMaxAge = 3*interval + c.RunTimeout
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(v["LOG_LEVEL"])); err != nil {
-		fail("LOG_LEVEL: must be debug, info, warn or error, got %q", truncate(v["LOG_LEVEL"], 40))
+		fail("LOG_LEVEL: must be debug, info, warn or error, got %s", shown(v["LOG_LEVEL"]))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
-		fail("LOG_FORMAT: must be json or text, got %q", truncate(c.LogFormat, 40))
+		fail("LOG_FORMAT: must be json or text, got %s", shown(c.LogFormat))
 	}
 	if len(errs) > 0 {
 		return nil, &configError{errors.Join(errs...)}
@@ -265,9 +265,18 @@ func loadConfig(v values, needGHE, needGlint bool, readFile func(string) ([]byte
 func parseDuration(s, name string, fail func(string, ...any)) time.Duration {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		fail("%s: must be a positive duration like 30s or 5m, got %q", name, truncate(s, 40))
+		fail("%s: must be a positive duration like 30s or 5m, got %s", name, shown(s))
 	}
 	return d
+}
+
+// shown quotes a bad value for an error message, unless it may be a
+// secret pasted into the wrong variable: key material, or anything long.
+func shown(s string) string {
+	if len(s) > 64 || strings.Contains(s, "-----") || strings.Contains(s, "PRIVATE") || strings.Contains(s, "LS0tLS1") {
+		return fmt.Sprintf("a value of %d characters (not shown)", len(s))
+	}
+	return strconv.Quote(s)
 }
 
 func truncate(s string, n int) string {

@@ -101,8 +101,16 @@ func (s *Server) verifyJWT(jwt string, now time.Time) error {
 	if err := decodeSegment(parts[1], &claims); err != nil {
 		return &authError{msgJWTUndecodable}
 	}
-	iss, ok := claims.Iss.(string)
-	if !ok || iss != strconv.FormatInt(s.opts.AppID, 10) {
+	// GitHub takes the App id as a string or as a JSON number: Octokit
+	// (and so Backstage) sends a number.
+	var iss string
+	switch v := claims.Iss.(type) {
+	case string:
+		iss = v
+	case json.Number:
+		iss = v.String()
+	}
+	if iss != strconv.FormatInt(s.opts.AppID, 10) {
 		return &authError{msgJWTWrongIssuer}
 	}
 	if claims.Iat == nil {

@@ -126,7 +126,7 @@ func (s *Server) takeFaultLocked(route string) *Fault {
 		s.stats.FaultsInjected++
 		return &taken
 	}
-	return nil
+	return s.takeRandomLocked(route)
 }
 
 // serveFault answers a request with an injected fault.

@@ -76,6 +76,7 @@ type Server struct {
 	tokens     map[string]tokenState // token -> state
 	current    map[string]string     // clientID -> live token
 	faults     []*Fault
+	random     *randomFaults // SetRandomFaults; nil: off
 	stats      Stats
 	window     time.Time // start of the rate limit window
 	windowUsed int
