@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"time"
+
+	"github.com/kozmoai/glint-github-app/internal/fakehttp"
 )
 
 // FaultKind is a kind of failure the server can inject.
@@ -205,7 +207,7 @@ func (f Fault) retryAfterSeconds() int {
 
 // applyFault answers r as f says. It reports false when the request must
 // still be served normally (Slow, PartialData).
-func (s *Server) applyFault(w *statusWriter, r *http.Request, route string, f Fault, handler http.HandlerFunc) bool {
+func (s *Server) applyFault(w *fakehttp.StatusWriter, r *http.Request, route string, f Fault, handler http.HandlerFunc) bool {
 	switch f.Kind {
 	case Status500:
 		writeError(w, http.StatusInternalServerError, "Server Error", "")

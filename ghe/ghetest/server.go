@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/kozmoai/glint-github-app/internal/fakehttp"
 )
 
 // Route kinds, as Fault.Target and Stats.Requests name them.
@@ -131,7 +133,7 @@ func New(opts Options) *Server {
 		rateHeaders: !opts.NoRateLimitHeaders,
 		resolvers:   newResolvers(),
 	}
-	s.stats.Requests = map[string]map[int]int{}
+	s.stats.Requests = fakehttp.Requests{}
 	// Ids start in distinct ranges, shaped like GitHub's, so that a client
 	// mixing up installation, account and repository ids fails.
 	s.nextInstallation, s.nextAccount, s.nextRepo = 40_000_000, 9_000_000, 500_000_000
@@ -243,29 +245,6 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-// statusWriter records the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection (Hijack).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // routeOf classifies a request and returns its handler.
 func (s *Server) routeOf(r *http.Request) (string, http.HandlerFunc) {
 	p := r.URL.Path
@@ -306,22 +285,17 @@ func (s *Server) routeOf(r *http.Request) (string, http.HandlerFunc) {
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	route, handler := s.routeOf(r)
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &fakehttp.StatusWriter{ResponseWriter: w}
 	sw.Header().Set("X-GitHub-Request-Id", requestID())
 	defer func() {
 		s.smu.Lock()
-		byStatus := s.stats.Requests[route]
-		if byStatus == nil {
-			byStatus = map[int]int{}
-			s.stats.Requests[route] = byStatus
-		}
-		byStatus[sw.status]++
+		s.stats.Requests.Record(route, sw.Status)
 		if route == RouteGraphQL {
 			s.stats.GraphQLRequests++
 		}
 		s.smu.Unlock()
 		s.logger.Debug("ghetest request", "method", r.Method, "path", r.URL.Path, "route", route,
-			"status", sw.status, "duration", time.Since(start))
+			"status", sw.Status, "duration", time.Since(start))
 	}()
 
 	s.smu.Lock()

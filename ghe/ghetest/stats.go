@@ -1,13 +1,13 @@
 package ghetest
 
-import "maps"
+import "github.com/kozmoai/glint-github-app/internal/fakehttp"
 
 // Stats counts what the server answered since it started or ResetStats.
 type Stats struct {
 	// Requests counts requests by route kind (RouteInstallations, ...,
 	// RouteOther) and then by status; status 0 means no answer (a hang
 	// the client gave up on, or a reset connection).
-	Requests map[string]map[int]int
+	Requests fakehttp.Requests
 	// GraphQLRequests counts requests to the GraphQL endpoint.
 	GraphQLRequests int
 	// GraphQLQueries counts GraphQL queries executed (valid, authorized,
@@ -23,26 +23,17 @@ type Stats struct {
 }
 
 // Count returns the number of requests to route answered with status.
-func (st Stats) Count(route string, status int) int { return st.Requests[route][status] }
+func (st Stats) Count(route string, status int) int { return st.Requests.Count(route, status) }
 
 // Total returns the number of requests to route, whatever their status.
-func (st Stats) Total(route string) int {
-	n := 0
-	for _, c := range st.Requests[route] {
-		n += c
-	}
-	return n
-}
+func (st Stats) Total(route string) int { return st.Requests.Total(route) }
 
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats {
 	s.smu.Lock()
 	defer s.smu.Unlock()
 	st := s.stats
-	st.Requests = make(map[string]map[int]int, len(s.stats.Requests))
-	for k, v := range s.stats.Requests {
-		st.Requests[k] = maps.Clone(v)
-	}
+	st.Requests = s.stats.Requests.Clone()
 	return st
 }
 
@@ -50,5 +41,5 @@ func (s *Server) Stats() Stats {
 func (s *Server) ResetStats() {
 	s.smu.Lock()
 	defer s.smu.Unlock()
-	s.stats = Stats{Requests: map[string]map[int]int{}}
+	s.stats = Stats{Requests: fakehttp.Requests{}}
 }

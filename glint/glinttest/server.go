@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kozmoai/glint-github-app/glint"
+	"github.com/kozmoai/glint-github-app/internal/fakehttp"
 )
 
 // MaxBodyBytes is the largest request body Glint accepts; a larger one gets 413.
@@ -215,39 +216,19 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-// statusWriter remembers the status written.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // wrap runs the steps common to every route: latency, trace and rate limit
 // headers, rate limiting, faults, authentication, body limits, stats.
 func (s *Server) wrap(route string, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		w := &statusWriter{ResponseWriter: rw}
+		w := &fakehttp.StatusWriter{ResponseWriter: rw}
 		trace := newID(8)
 		defer func() {
 			s.mu.Lock()
-			s.stats.record(route, w.status)
+			s.stats.record(route, w.Status)
 			s.mu.Unlock()
 			s.log.Debug("glinttest request", "method", r.Method, "path", r.URL.Path, "route", route,
-				"status", w.status, "trace_id", trace, "user_agent", r.UserAgent(), "duration", time.Since(start))
+				"status", w.Status, "trace_id", trace, "user_agent", r.UserAgent(), "duration", time.Since(start))
 		}()
 
 		if s.opts.Latency > 0 {

@@ -1,13 +1,13 @@
 package glinttest
 
-import "maps"
+import "github.com/kozmoai/glint-github-app/internal/fakehttp"
 
 // Stats counts what the server saw since it started or since ResetStats.
 type Stats struct {
 	// Requests counts requests by route (a Route* constant) and response
 	// status. A request that never got an answer (Timeout fault, client
 	// gone) counts under status 0.
-	Requests map[string]map[int]int
+	Requests fakehttp.Requests
 	// Reads counts entity read calls (search and get), whatever their outcome.
 	Reads int
 	// Writes counts entity write calls (upsert, bulk, delete, bulk delete),
@@ -32,15 +32,10 @@ type Stats struct {
 	FaultsInjected int
 }
 
-func newStats() Stats { return Stats{Requests: make(map[string]map[int]int)} }
+func newStats() Stats { return Stats{Requests: fakehttp.Requests{}} }
 
 func (st *Stats) record(route string, status int) {
-	m := st.Requests[route]
-	if m == nil {
-		m = make(map[int]int)
-		st.Requests[route] = m
-	}
-	m[status]++
+	st.Requests.Record(route, status)
 	switch route {
 	case RouteSearch, RouteEntity:
 		st.Reads++
@@ -50,26 +45,17 @@ func (st *Stats) record(route string, status int) {
 }
 
 // Count is the number of requests on route answered with status.
-func (st Stats) Count(route string, status int) int { return st.Requests[route][status] }
+func (st Stats) Count(route string, status int) int { return st.Requests.Count(route, status) }
 
 // Total is the number of requests on route, whatever their status.
-func (st Stats) Total(route string) int {
-	n := 0
-	for _, c := range st.Requests[route] {
-		n += c
-	}
-	return n
-}
+func (st Stats) Total(route string) int { return st.Requests.Total(route) }
 
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.stats
-	out.Requests = make(map[string]map[int]int, len(s.stats.Requests))
-	for r, m := range s.stats.Requests {
-		out.Requests[r] = maps.Clone(m)
-	}
+	out.Requests = s.stats.Requests.Clone()
 	return out
 }
 
