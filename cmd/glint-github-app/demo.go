@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -125,7 +126,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		}
 		switch {
 		case n == 1:
-			gh.SetFile("acme/checkout", "glint.yml", demoCheckoutEdited)
+			gh.SetFile("acme/checkout", "glint.yml", demoCheckoutEdited())
 			fmt.Fprintf(stdout, "\nedited acme/checkout/glint.yml in the fake GHE (tier: gold, on-call changed); the next pass updates service/checkout\n\n")
 		case n == 2:
 			fmt.Fprintf(stdout, "\nfrom here on nothing changes, so passes write nothing. Try: curl %s/metrics | grep glint_github_app_\n\n", base)
@@ -169,20 +170,10 @@ relations:
   system: shop
 `
 
-const demoCheckoutEdited = `# The checkout service: one entity.
-identifier: checkout
-blueprint: service
-title: Checkout
-team: payments
-properties:
-  language: Go
-  tier: gold
-  url: https://checkout.acme.example
-  onCall: "@bob"
-  readme: file://README.md
-relations:
-  system: shop
-`
+// demoCheckoutEdited is demoCheckout after the demo's edit.
+func demoCheckoutEdited() string {
+	return strings.NewReplacer("tier: silver", "tier: gold", `"@alice"`, `"@bob"`).Replace(demoCheckout)
+}
 
 // seedDemo builds the sample organization and the catalog's blueprints.
 func seedDemo(gh *ghetest.Server, gl *glinttest.Server) {
