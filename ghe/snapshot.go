@@ -159,11 +159,12 @@ func (c *Client) readBatch(ctx context.Context, ic *installClient, repos []Repos
 				continue
 			}
 			ps := c.parse(path, b.Blob.OID, *b.Blob.Text)
+			sf.OID = ps.oid // the cached copy: this pass's is then garbage
 			switch {
 			case ps.err != nil:
 				sf.Err = ps.err
 			case len(ps.refs) == 0:
-				sf.Entities = cloneEntities(ps.entities)
+				sf.Entities = readOnly(ps.entities)
 			default:
 				pend = append(pend, pending{repo: i, spec: len(results[i].Specs), parsed: ps})
 				for _, ref := range ps.refs {
@@ -309,6 +310,10 @@ func mergeRepo(r Repository, f repoFields) Repository {
 	r.Owner = f.Owner.Login
 	r.Name = f.Name
 	r.FullName = f.NameWithOwner
+	if len(r.FullName) == len(r.Owner)+1+len(r.Name) && r.FullName[:len(r.Owner)] == r.Owner && r.FullName[len(r.Owner)+1:] == r.Name {
+		// One string for the three: the snapshot keeps 100,000 of them.
+		r.Owner, r.Name = r.FullName[:len(r.Owner)], r.FullName[len(r.Owner)+1:]
+	}
 	r.URL = f.URL
 	r.Description = ""
 	if f.Description != nil {
@@ -322,9 +327,10 @@ func mergeRepo(r Repository, f repoFields) Repository {
 	if f.PushedAt != nil {
 		r.PushedAt = *f.PushedAt
 	}
+	r.Visibility = common(r.Visibility)
 	r.DefaultBranch, r.HeadOID = "", ""
 	if ref := f.DefaultBranchRef; ref != nil {
-		r.DefaultBranch = ref.Name
+		r.DefaultBranch = common(ref.Name)
 		if ref.Target != nil {
 			r.HeadOID = ref.Target.OID
 		}
@@ -334,6 +340,18 @@ func mergeRepo(r Repository, f repoFields) Repository {
 		r.Topics = append(r.Topics, t.Topic.Name)
 	}
 	return r
+}
+
+// common returns s as a constant when it is one of the values most
+// repositories share (visibilities, default branch names), so that the
+// snapshot does not hold 100,000 copies of "PRIVATE" and "main".
+func common(s string) string {
+	for _, c := range [...]string{"PRIVATE", "INTERNAL", "PUBLIC", "main", "master", "develop", "trunk"} {
+		if s == c {
+			return c
+		}
+	}
+	return s
 }
 
 // fileRead is the outcome of reading one file:// target.
@@ -398,7 +416,8 @@ type target struct {
 
 // parsedSpec is a parsed spec file, cached by path and blob oid.
 type parsedSpec struct {
-	entities []SpecEntity // treated as immutable; handed out as copies
+	oid      string       // the blob oid, as the cache key holds it
+	entities []SpecEntity // immutable; handed out read-only (see SpecFile)
 	refs     []string     // file:// targets, repository-relative
 	err      error
 	seen     uint64 // last pass that used it
@@ -418,12 +437,20 @@ type resolvedSpec struct {
 type specCache struct {
 	mu       sync.Mutex
 	pass     uint64
-	parsed   map[string]*parsedSpec
+	parsed   map[specKey]*parsedSpec
 	resolved map[string]*resolvedSpec
+	intern   *interner // shares the strings repeated across parsed files
+}
+
+// specKey is a spec file's path and blob oid. Both strings are those the
+// snapshot holds anyway (the configured path, the oid GitHub returned), so
+// a key allocates nothing of its own.
+type specKey struct {
+	path, oid string
 }
 
 func newSpecCache() *specCache {
-	return &specCache{parsed: make(map[string]*parsedSpec), resolved: make(map[string]*resolvedSpec)}
+	return &specCache{parsed: make(map[specKey]*parsedSpec), resolved: make(map[string]*resolvedSpec), intern: newInterner()}
 }
 
 func (s *specCache) begin() uint64 {
@@ -458,7 +485,7 @@ func (s *specCache) len() (parsed, resolved int) {
 // parse returns the parsed spec file at path with blob oid, from the cache
 // when possible. The key includes the path because entities record it.
 func (c *Client) parse(path, oid, text string) *parsedSpec {
-	key := path + "\x00" + oid
+	key := specKey{path: path, oid: oid}
 	s := c.cache
 	s.mu.Lock()
 	if e, ok := s.parsed[key]; ok {
@@ -469,7 +496,7 @@ func (c *Client) parse(path, oid, text string) *parsedSpec {
 	s.mu.Unlock()
 
 	c.parses.Add(1)
-	e := &parsedSpec{}
+	e := &parsedSpec{oid: oid}
 	e.entities, e.err = ParseSpec(path, []byte(text))
 	if e.err == nil {
 		e.refs, e.err = FileRefs(e.entities)
@@ -478,6 +505,7 @@ func (c *Client) parse(path, oid, text string) *parsedSpec {
 		e.entities, e.refs = nil, nil
 	}
 	s.mu.Lock()
+	s.intern.entities(e.entities)
 	e.seen = s.pass
 	s.parsed[key] = e
 	s.mu.Unlock()
@@ -505,7 +533,7 @@ func (c *Client) resolve(path, oid string, ps *parsedSpec, targets map[string]ta
 	if e, ok := s.resolved[key]; ok {
 		e.seen = s.pass
 		s.mu.Unlock()
-		return cloneEntities(e.entities), e.err
+		return readOnly(e.entities), e.err
 	}
 	s.mu.Unlock()
 
@@ -515,7 +543,8 @@ func (c *Client) resolve(path, oid string, ps *parsedSpec, targets map[string]ta
 		files[r] = t.text
 	}
 	e := &resolvedSpec{}
-	e.entities, e.err = ResolveFiles(cloneEntities(ps.entities), files)
+	// ResolveFiles copies what it substitutes into: ps stays as it is.
+	e.entities, e.err = ResolveFiles(ps.entities, files)
 	if e.err != nil {
 		e.entities = nil
 	}
@@ -523,53 +552,15 @@ func (c *Client) resolve(path, oid string, ps *parsedSpec, targets map[string]ta
 	e.seen = s.pass
 	s.resolved[key] = e
 	s.mu.Unlock()
-	return cloneEntities(e.entities), e.err
+	return readOnly(e.entities), e.err
 }
 
-// cloneEntities deep-copies entities, so that callers may change what they
-// get without changing the cache.
-func cloneEntities(in []SpecEntity) []SpecEntity {
+// readOnly returns the cached entities as a SpecFile hands them out: the
+// same values (read-only, see SpecFile), in a slice whose capacity is its
+// length, so that a caller's append copies instead of writing into the cache.
+func readOnly(in []SpecEntity) []SpecEntity {
 	if in == nil {
 		return nil
 	}
-	out := make([]SpecEntity, len(in))
-	for i, e := range in {
-		out[i] = e
-		if e.Title != nil {
-			t := *e.Title
-			out[i].Title = &t
-		}
-		if e.Icon != nil {
-			t := *e.Icon
-			out[i].Icon = &t
-		}
-		if e.Team != nil {
-			out[i].Team = slices.Clone(e.Team)
-		}
-		if e.Properties != nil {
-			out[i].Properties = cloneValue(e.Properties).(map[string]any)
-		}
-		if e.Relations != nil {
-			out[i].Relations = cloneValue(e.Relations).(map[string]any)
-		}
-	}
-	return out
-}
-
-func cloneValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, x := range t {
-			m[k] = cloneValue(x)
-		}
-		return m
-	case []any:
-		l := make([]any, len(t))
-		for i, x := range t {
-			l[i] = cloneValue(x)
-		}
-		return l
-	}
-	return v
+	return in[:len(in):len(in)]
 }

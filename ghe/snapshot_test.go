@@ -3,6 +3,7 @@ package ghe
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -210,8 +211,21 @@ func TestSnapshotCachesParsedSpecs(t *testing.T) {
 	if got := byName(t, snap)["acme/docs"].Specs[0].Entities[0].Properties["readme"]; got != "v1" {
 		t.Errorf("cached readme = %v", got)
 	}
-	// Callers may change what they get without changing the cache.
-	byName(t, snap)["acme/docs"].Specs[0].Entities[0].Properties["readme"] = "changed by caller"
+	// An unchanged file hands out the cached entities themselves, read-only
+	// (SpecEntity), in a slice an append cannot write into.
+	again, err := c.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"acme/svc-2", "acme/docs"} {
+		a, b := byName(t, snap)[name].Specs[0].Entities, byName(t, again)[name].Specs[0].Entities
+		if &a[0] != &b[0] || reflect.ValueOf(a[0].Properties).UnsafePointer() != reflect.ValueOf(b[0].Properties).UnsafePointer() {
+			t.Errorf("%s: two unchanged passes handed out different entities; want the cached ones", name)
+		}
+		if cap(a) != len(a) {
+			t.Errorf("%s: entities have capacity %d for length %d; an append would write into the cache", name, cap(a), len(a))
+		}
+	}
 
 	s.SetFile("acme/svc-0", "glint.yml", spec("svc-0-renamed"))
 	s.SetFile("acme/docs", "README.md", "v2")

@@ -30,6 +30,13 @@ type Repository struct {
 
 // SpecEntity is one entity declared in a spec file (glint.yml).
 //
+// The entities of a Snapshot are read-only: Client caches parsed spec files
+// across passes and hands out the cached entities themselves, not copies
+// (at 100,000 repositories a deep copy a pass doubled the memory they take).
+// Title, Icon, Team, Properties, Relations and the values inside them are
+// shared with that cache and with later passes; a caller that needs to
+// change one copies it first.
+//
 // Absent and null differ: a nil Title/Icon/Team means the file does not set
 // it; a Properties or Relations key whose value is nil is an explicit null,
 // which clears that field in Glint.
@@ -47,8 +54,10 @@ type SpecEntity struct {
 
 // SpecFile is one spec file found in a repository.
 type SpecFile struct {
-	Path     string // repository-relative
-	OID      string // blob oid
+	Path string // repository-relative
+	OID  string // blob oid
+	// Entities are read-only (see SpecEntity). The slice's capacity is its
+	// length, so appending to it copies.
 	Entities []SpecEntity
 	// Err is set when the file could not be read, parsed or resolved
 	// (file:// targets). Entities is then empty, and the repository's

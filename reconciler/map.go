@@ -29,6 +29,12 @@ func keyOf(e *glint.Entity) Key { return Key{Blueprint: e.Blueprint, Identifier:
 // DesiredEntities maps every entity declared in the spec files the snapshot
 // holds to a Glint entity, in snapshot order. Repositories that failed to be
 // read and spec files that failed to parse contribute nothing.
+//
+// The snapshot's entities are read-only (ghe.SpecEntity: ghe hands out its
+// parse cache), and the Glint entities share their maps, title and icon
+// (EntityFromSpec): nothing in a pass may modify those; code that needs a
+// different value assigns a new one to the Glint entity's field, as the
+// team name resolution does.
 func DesiredEntities(snap *ghe.Snapshot) []Desired {
 	if snap == nil {
 		return nil
@@ -77,8 +83,9 @@ func DesiredEntities(snap *ghe.Snapshot) []Desired {
 // EntityFromSpec maps a glint.yml entity to the Glint entity to write. Absent
 // fields stay absent (nil) and explicit nulls stay nulls, so that merge
 // semantics carry through. The entity shares its Properties and Relations
-// maps and its Title and Icon with se (neither side is ever modified; a
-// copy of 100,000 entities' maps each pass would be waste).
+// maps and its Title and Icon with se (neither side is ever modified: se
+// is read-only, see ghe.SpecEntity; a copy of 100,000 entities' maps each
+// pass would be waste). The team list, short, is copied.
 func EntityFromSpec(se ghe.SpecEntity) glint.Entity {
 	e := glint.Entity{
 		Identifier: se.Identifier,

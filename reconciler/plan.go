@@ -30,11 +30,21 @@ type Input struct {
 	Options Options
 }
 
-// owned is an entity of this app, with its parsed datasource.
+// owned is an entity of this app, with what a pass uses of its parsed
+// datasource (the index holds every owned entity: 100,000 of them).
 type owned struct {
 	e     *glint.Entity
-	owner Owner
+	owner ownerRef
 }
+
+// ownerRef is the repository and installation an owned entity's datasource
+// names.
+type ownerRef struct {
+	InstallationID int64
+	Repo           string
+}
+
+func refOf(o Owner) ownerRef { return ownerRef{InstallationID: o.InstallationID, Repo: o.Repo} }
 
 // repoState is what one pass knows about a repository named in the snapshot.
 type repoState struct {
@@ -154,25 +164,31 @@ func newPlanner(in Input) *planner {
 	for i := range in.Blueprints {
 		p.blueprints[in.Blueprints[i].Identifier] = &in.Blueprints[i]
 	}
-	// Entities of one repository share a datasource: parse each once.
-	type parsed struct {
-		o    Owner
-		ours bool
-	}
-	seen := map[string]parsed{}
+	// Entities of one repository share a datasource and Glint returns them
+	// together as a rule: parse a datasource once in a row. (A map of every
+	// datasource cost as much memory as the owned index at one entity a
+	// repository, and parsing is cheap.)
+	var (
+		lastDS string
+		last   struct {
+			o    Owner
+			ours bool
+		}
+		parsedOnce bool
+	)
 	add := func(e *glint.Entity) {
 		k := keyOf(e)
 		if _, ok := p.owned[k]; ok {
 			return
 		}
-		ps, ok := seen[e.Datasource]
-		if !ok {
+		if !parsedOnce || e.Datasource != lastDS {
 			o, ok := ParseDatasource(e.Datasource)
-			ps = parsed{o: o, ours: ok && o.SameApp(p.opts.AppID, p.opts.GHEHost) && o.Has(featureGitOps)}
-			seen[e.Datasource] = ps
+			last.o, last.ours = o, ok && o.SameApp(p.opts.AppID, p.opts.GHEHost) && o.Has(featureGitOps)
+			lastDS, parsedOnce = e.Datasource, true
 		}
+		ps := last
 		if o := ps.o; ps.ours {
-			p.owned[k] = owned{e: e, owner: o}
+			p.owned[k] = owned{e: e, owner: refOf(o)}
 			delete(p.foreign, k)
 			return
 		}
@@ -351,7 +367,7 @@ func (p *planner) datasource(src Source) string {
 
 // deletable reports whether this pass proves that the repository named in
 // an owned entity's datasource no longer declares it, and if not, why.
-func (p *planner) deletable(o Owner) (bool, string) {
+func (p *planner) deletable(o ownerRef) (bool, string) {
 	switch {
 	case !p.known:
 		return false, "no snapshot of GitHub Enterprise"

@@ -342,12 +342,18 @@ func (r *Reconciler) readGlint(ctx context.Context, snap *ghe.Snapshot) (Input, 
 	}
 
 	// The desired identifiers not owned, by blueprint, in chunks.
-	isOwned := make(map[Key]bool)
+	n := 0
 	for _, es := range owned {
+		n += len(es)
+	}
+	isOwned := make(map[Key]bool, n)
+	in.Owned = make([]glint.Entity, 0, n)
+	for i, es := range owned {
 		for i := range es {
 			isOwned[keyOf(&es[i])] = true
 		}
 		in.Owned = append(in.Owned, es...)
+		owned[i] = nil // garbage once copied: 100,000 entities are 14 MB
 	}
 	known := make(map[string]bool, len(bps))
 	for _, bp := range bps {
@@ -402,11 +408,16 @@ func (r *Reconciler) readGlint(ctx context.Context, snap *ghe.Snapshot) (Input, 
 	return in, nil
 }
 
+// setBlueprint sets the blueprint of entities read from bp, and drops the
+// meta fields a pass never uses (creation and update dates and authors;
+// the datasource stays): at 100,000 entities they hold 10 MB.
 func setBlueprint(es []glint.Entity, bp string) {
 	for i := range es {
-		if es[i].Blueprint == "" {
-			es[i].Blueprint = bp
+		e := &es[i]
+		if e.Blueprint == "" || e.Blueprint == bp {
+			e.Blueprint = bp // one string for all, not one each
 		}
+		e.CreatedAt, e.UpdatedAt, e.CreatedBy, e.UpdatedBy = nil, nil, "", ""
 	}
 }
 

@@ -417,7 +417,7 @@ func planTeamEntities(p *TeamsPlan, in TeamsInput, opts Options, orgs teamOrgs) 
 			ours[e.Datasource] = ok && o.SameApp(opts.AppID, opts.GHEHost) && o.Has(featureTeams)
 		}
 		if ours[e.Datasource] {
-			ownedTeams[k] = owned{e: e, owner: o}
+			ownedTeams[k] = owned{e: e, owner: refOf(o)}
 			delete(foreign, k)
 			if id, ok := e.Properties["githubId"].(float64); ok && e.Blueprint == BlueprintTeam {
 				byGitHubID[id] = k

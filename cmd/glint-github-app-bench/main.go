@@ -21,7 +21,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -29,7 +28,6 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -37,7 +35,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kozmoai/glint-github-app/ghe"
-	"github.com/kozmoai/glint-github-app/glint"
+	wire "github.com/kozmoai/glint-github-app/internal/app"
 	"github.com/kozmoai/glint-github-app/reconciler"
 )
 
@@ -66,6 +64,7 @@ type benchFlags struct {
 	changedPct float64
 	cpuProfile string
 	memProfile string
+	memPass    string
 	logLevel   string
 	jsonOnly   bool
 	timeout    time.Duration
@@ -76,7 +75,8 @@ func (b *benchFlags) register(fs *flag.FlagSet) {
 	b.e.register(fs)
 	fs.Float64Var(&b.changedPct, "changed", 1, "percentage of glint.yml files changed before the third pass")
 	fs.StringVar(&b.cpuProfile, "cpuprofile", "", "write a CPU profile of the three passes to this file")
-	fs.StringVar(&b.memProfile, "memprofile", "", "write a heap profile of the cold pass, taken near its Go heap peak, to this file")
+	fs.StringVar(&b.memProfile, "memprofile", "", "write a heap profile of one pass (-memprofile-pass), taken near its peak of live heap, to this file")
+	fs.StringVar(&b.memPass, "memprofile-pass", "cold", "the pass -memprofile profiles: cold, unchanged or changed")
 	fs.StringVar(&b.logLevel, "log-level", "warn", "level of the app's logs on stderr: debug, info, warn or error")
 	fs.BoolVar(&b.jsonOnly, "json", false, "print only the JSON lines")
 	fs.DurationVar(&b.timeout, "timeout", 10*time.Minute, "give up a pass after this long")
@@ -129,7 +129,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if err := bf.e.validate(); err != nil || bf.changedPct < 0 || bf.changedPct > 100 || !slices.Contains(reconciler.TeamsModes, bf.teamsSync) {
+	if err := bf.e.validate(); err != nil || bf.changedPct < 0 || bf.changedPct > 100 || !slices.Contains(reconciler.TeamsModes, bf.teamsSync) ||
+		!slices.Contains([]string{"cold", "unchanged", "changed"}, bf.memPass) {
 		fmt.Fprintf(stderr, "bad flags: %v\n", err)
 		return 2
 	}
@@ -246,76 +247,33 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 type app struct {
 	gh  *ghe.Client
 	rec *reconciler.Reconciler
-	// requests the app sent, counted on its side: cross-checks the fakes.
-	gheSent, glintSent atomic.Int64
 }
 
 // wireApp builds the GHE client, the Glint client and the reconciler with
-// the options cmd/glint-github-app's newApp uses (the same transport
-// settings, timeouts, user agent and reconciler options).
+// internal/app's Wire, which cmd/glint-github-app calls too: the same
+// transport settings, timeouts, user agent and reconciler options.
 func wireApp(fc *fakesClient, logger *slog.Logger, teamsSync string) (*app, error) {
-	a := &app{}
-	base := baseTransport()
-	apiURL, graphqlURL := ghe.EndpointsForBaseURL(fc.hs.GHEURL)
-	gh, err := ghe.New(ghe.Options{
-		APIURL:     apiURL,
-		GraphQLURL: graphqlURL,
-		AppID:      fc.hs.AppID,
-		PrivateKey: []byte(fc.cr.PrivateKeyPEM),
-		Transport:  &countingTransport{next: base, n: &a.gheSent},
-		Logger:     logger.With("component", "ghe"),
-		Teams:      teamsSync != reconciler.TeamsOff,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("github client: %w", err)
-	}
-	cat, err := glint.New(fc.hs.GlintURL, fc.cr.GlintClientID, fc.cr.GlintClientSecret,
-		glint.WithHTTPClient(&http.Client{
-			Transport: &countingTransport{next: base, n: &a.glintSent},
-			Timeout:   60 * time.Second,
-		}),
-		glint.WithLogger(logger.With("component", "glint")),
-		glint.WithUserAgent("glint-github-app/"+version),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("glint client: %w", err)
-	}
 	u, err := url.Parse(fc.hs.GHEURL)
 	if err != nil {
 		return nil, fmt.Errorf("fake GHE url: %w", err)
 	}
-	a.gh = gh
-	a.rec = reconciler.New(gh, cat, reconciler.Options{
-		AppID:                        fc.hs.AppID,
-		GHEHost:                      strings.ToLower(u.Host),
-		Version:                      version,
-		DeleteThreshold:              reconciler.DefaultDeleteThreshold,
-		Policy:                       reconciler.PolicySync,
-		Merge:                        true,
-		CreateMissingRelatedEntities: true,
-		TeamsSync:                    teamsSync,
+	w, err := wire.Wire(wire.Config{
+		GHEBaseURL:      fc.hs.GHEURL,
+		GHEHost:         strings.ToLower(u.Host),
+		AppID:           fc.hs.AppID,
+		PrivateKey:      []byte(fc.cr.PrivateKeyPEM),
+		GlintURL:        fc.hs.GlintURL,
+		GlintClientID:   fc.cr.GlintClientID,
+		GlintSecret:     fc.cr.GlintClientSecret,
+		Version:         version,
+		DeleteThreshold: reconciler.DefaultDeleteThreshold,
+		Policy:          reconciler.PolicySync,
+		TeamsSync:       teamsSync,
 	}, logger, prometheus.NewRegistry())
-	return a, nil
-}
-
-// baseTransport is cmd/glint-github-app's baseTransport without a CA file.
-func baseTransport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = http.ProxyFromEnvironment
-	t.MaxIdleConnsPerHost = 16
-	t.ResponseHeaderTimeout = 60 * time.Second
-	return t
-}
-
-// countingTransport counts requests sent.
-type countingTransport struct {
-	next http.RoundTripper
-	n    *atomic.Int64
-}
-
-func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.n.Add(1)
-	return t.next.RoundTrip(req)
+	if err != nil {
+		return nil, fmt.Errorf("wire the app: %w", err)
+	}
+	return &app{gh: w.GHE, rec: w.Reconciler}, nil
 }
 
 // measurePass runs one pass and measures it.
@@ -326,7 +284,7 @@ func measurePass(ctx context.Context, bf benchFlags, a *app, fc *fakesClient, pa
 		return rep, err
 	}
 	rep.PeakRSSReset = resetPeakRSS()
-	hs := startHeapSampler(pass == "cold" && bf.memProfile != "")
+	hs := startHeapSampler(pass == bf.memPass && bf.memProfile != "")
 	ctx, cancel := context.WithTimeout(ctx, bf.timeout)
 	defer cancel()
 	start := time.Now()

@@ -35,27 +35,33 @@ type heapSampler struct {
 	stop chan struct{}
 	done sync.WaitGroup
 	peak uint64
-	// profile, when capture is set, is a heap profile taken (after a GC,
-	// which slows the pass down) when the heap last grew 5% over the
-	// previous capture: close to the peak of live memory.
+	// profile, when capture is set, is a heap profile taken when the live
+	// heap (as the last GC marked it, which is also what a heap profile
+	// shows) last grew 5% over the previous capture: close to the peak of
+	// live memory. It forces no GC, so the pass runs as it would.
 	capture bool
 	profile bytes.Buffer
 	taken   uint64
 }
 
-const heapMetric = "/memory/classes/heap/objects:bytes"
+const (
+	heapMetric = "/memory/classes/heap/objects:bytes"
+	liveMetric = "/gc/heap/live:bytes"
+)
 
 func startHeapSampler(capture bool) *heapSampler {
 	h := &heapSampler{stop: make(chan struct{}), capture: capture}
-	sample := []metrics.Sample{{Name: heapMetric}}
+	sample := []metrics.Sample{{Name: heapMetric}, {Name: liveMetric}}
 	read := func() {
 		metrics.Read(sample)
 		if sample[0].Value.Kind() == metrics.KindUint64 {
 			h.peak = max(h.peak, sample[0].Value.Uint64())
 		}
-		if h.capture && h.peak > h.taken+h.taken/20 {
-			h.taken = h.peak
-			runtime.GC() // the profile shows the heap live now
+		if sample[1].Value.Kind() != metrics.KindUint64 {
+			return
+		}
+		if live := sample[1].Value.Uint64(); h.capture && live > h.taken+h.taken/20 {
+			h.taken = live
 			h.profile.Reset()
 			_ = pprof.Lookup("heap").WriteTo(&h.profile, 0)
 		}

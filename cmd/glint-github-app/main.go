@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -28,7 +27,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/kozmoai/glint-github-app/ghe"
-	"github.com/kozmoai/glint-github-app/glint"
+	wire "github.com/kozmoai/glint-github-app/internal/app"
 	"github.com/kozmoai/glint-github-app/reconciler"
 )
 
@@ -40,13 +39,6 @@ const (
 	exitOK        = 0
 	exitFailed    = 1
 	exitBadConfig = 2
-)
-
-// Compile-time checks that the clients satisfy the reconciler's seams.
-var (
-	_ reconciler.GitHub      = (*ghe.Client)(nil)
-	_ reconciler.Catalog     = (*glint.Client)(nil)
-	_ reconciler.TeamCatalog = (*glint.Client)(nil)
 )
 
 func main() {
@@ -186,58 +178,30 @@ func newApp(cfg *Config, logger *slog.Logger, reg *prometheus.Registry) (*app, e
 		Help: "Build information; always 1.",
 	}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
-	gheRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "glint_github_app_ghe_requests_total",
-		Help: "Requests sent to GitHub Enterprise, by API (rest or graphql) and HTTP status code (error: no response).",
-	}, []string{"api", "code"})
-	glintRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "glint_github_app_glint_requests_total",
-		Help: "Requests sent to Glint, by call and HTTP status code (error: no response).",
-	}, []string{"api", "code"})
-	reg.MustRegister(buildInfo, gheRequests, glintRequests)
+	reg.MustRegister(buildInfo)
 
-	base, err := baseTransport(cfg.CAFile)
-	if err != nil {
-		return nil, &configError{err}
-	}
 	key, err := ghe.ParsePrivateKey(cfg.PrivateKey)
 	if err != nil {
 		return nil, badConfig("%s: %w", cfg.PrivateKeyFrom, err)
 	}
-	apiURL, graphqlURL := ghe.EndpointsForBaseURL(cfg.gheBaseURL())
-	gh, err := ghe.New(ghe.Options{
-		APIURL:     apiURL,
-		GraphQLURL: graphqlURL,
-		AppID:      cfg.AppID,
-		PrivateKey: key,
-		Transport:  &countingTransport{next: base, counter: gheRequests, api: gheAPI},
-		Logger:     logger.With("component", "ghe"),
-		Teams:      cfg.TeamsSync != reconciler.TeamsOff,
-	})
-	if err != nil {
-		return nil, badConfig("GitHub App: %w", err)
-	}
-	cat, err := glint.New(cfg.GlintURL, cfg.GlintClientID, cfg.GlintSecret,
-		glint.WithHTTPClient(&http.Client{
-			Transport: &countingTransport{next: base, counter: glintRequests, api: glintAPI},
-			Timeout:   60 * time.Second,
-		}),
-		glint.WithLogger(logger.With("component", "glint")),
-		glint.WithUserAgent("glint-github-app/"+version),
-	)
-	if err != nil {
-		return nil, badConfig("Glint client: %w", err)
-	}
-	rec := reconciler.New(gh, cat, reconciler.Options{
-		AppID:                        cfg.AppID,
-		GHEHost:                      cfg.GHEHost,
-		Version:                      version,
-		DeleteThreshold:              cfg.DeleteThreshold,
-		Policy:                       cfg.Policy,
-		Merge:                        true,
-		CreateMissingRelatedEntities: true,
-		TeamsSync:                    cfg.TeamsSync,
+	w, err := wire.Wire(wire.Config{
+		GHEBaseURL:      cfg.gheBaseURL(),
+		GHEHost:         cfg.GHEHost,
+		AppID:           cfg.AppID,
+		PrivateKey:      key,
+		CAFile:          cfg.CAFile,
+		GlintURL:        cfg.GlintURL,
+		GlintClientID:   cfg.GlintClientID,
+		GlintSecret:     cfg.GlintSecret,
+		Version:         version,
+		DeleteThreshold: cfg.DeleteThreshold,
+		Policy:          cfg.Policy,
+		TeamsSync:       cfg.TeamsSync,
 	}, logger, reg)
+	if err != nil {
+		return nil, &configError{err}
+	}
+	rec := w.Reconciler
 	return &app{cfg: cfg, logger: logger, reg: reg, rec: rec, health: newHealth(cfg.HealthMaxAge, time.Now)}, nil
 }
 
