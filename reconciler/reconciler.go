@@ -369,13 +369,23 @@ func (r *Reconciler) readGlint(ctx context.Context, snap *ghe.Snapshot) (Input, 
 		seen[k] = true
 		wanted[k.Blueprint] = append(wanted[k.Blueprint], k.Identifier)
 	})
+	if in.Foreign, err = r.searchByIdentifier(ctx, wanted); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+// searchByIdentifier reads the entities with the given identifiers, by
+// blueprint, in searches of at most maxIdentifiersPerSearch identifiers run
+// side by side. It returns all of them or an error.
+func (r *Reconciler) searchByIdentifier(ctx context.Context, wanted map[string][]string) ([]glint.Entity, error) {
 	type search struct {
 		blueprint string
 		ids       []string
 	}
 	var searches []search
 	for _, bp := range slices.Sorted(maps.Keys(wanted)) {
-		ids := wanted[bp]
+		ids := slices.Clone(wanted[bp])
 		sort.Strings(ids)
 		for len(ids) > 0 {
 			n := min(len(ids), maxIdentifiersPerSearch)
@@ -383,8 +393,8 @@ func (r *Reconciler) readGlint(ctx context.Context, snap *ghe.Snapshot) (Input, 
 			ids = ids[n:]
 		}
 	}
-	foreign := make([][]glint.Entity, len(searches))
-	err = r.each(ctx, len(searches), func(ctx context.Context, i int) error {
+	found := make([][]glint.Entity, len(searches))
+	err := r.each(ctx, len(searches), func(ctx context.Context, i int) error {
 		s := searches[i]
 		ids := make([]any, len(s.ids))
 		for j, id := range s.ids {
@@ -396,16 +406,17 @@ func (r *Reconciler) readGlint(ctx context.Context, snap *ghe.Snapshot) (Input, 
 			return fmt.Errorf("search %d entities of %s by identifier: %w", len(s.ids), s.blueprint, err)
 		}
 		setBlueprint(es, s.blueprint)
-		foreign[i] = es
+		found[i] = es
 		return nil
 	})
 	if err != nil {
-		return in, err
+		return nil, err
 	}
-	for _, es := range foreign {
-		in.Foreign = append(in.Foreign, es...)
+	var out []glint.Entity
+	for _, es := range found {
+		out = append(out, es...)
 	}
-	return in, nil
+	return out, nil
 }
 
 // setBlueprint sets the blueprint of entities read from bp, and drops the

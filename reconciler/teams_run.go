@@ -122,15 +122,15 @@ func (r *Reconciler) searchForeignTeamEntities(ctx context.Context, snap *ghe.Sn
 	for i := range in.Owned {
 		have[keyOf(&in.Owned[i])] = true
 	}
-	wanted := map[string]map[string]bool{}
+	wanted := map[string][]string{}
+	seen := map[Key]bool{}
 	add := func(bp, id string) {
-		if !known[bp] || have[Key{bp, id}] || validateIdentifier(id) != nil {
+		k := Key{bp, id}
+		if !known[bp] || have[k] || seen[k] || validateIdentifier(id) != nil {
 			return
 		}
-		if wanted[bp] == nil {
-			wanted[bp] = map[string]bool{}
-		}
-		wanted[bp][id] = true
+		seen[k] = true
+		wanted[bp] = append(wanted[bp], id)
 	}
 	completeTeams(snap, func(ir *ghe.InstallationResult, t *ghe.Team) {
 		add(BlueprintTeam, TeamEntityID(ir.Installation.Account, t.Slug))
@@ -138,43 +138,7 @@ func (r *Reconciler) searchForeignTeamEntities(ctx context.Context, snap *ghe.Sn
 			add(BlueprintUser, m.Login)
 		}
 	})
-	type search struct {
-		blueprint string
-		ids       []string
-	}
-	var searches []search
-	for _, bp := range slices.Sorted(maps.Keys(wanted)) {
-		ids := slices.Sorted(maps.Keys(wanted[bp]))
-		for len(ids) > 0 {
-			n := min(len(ids), maxIdentifiersPerSearch)
-			searches = append(searches, search{bp, ids[:n]})
-			ids = ids[n:]
-		}
-	}
-	found := make([][]glint.Entity, len(searches))
-	err := r.each(ctx, len(searches), func(ctx context.Context, i int) error {
-		s := searches[i]
-		ids := make([]any, len(s.ids))
-		for j, id := range s.ids {
-			ids[j] = id
-		}
-		q := glint.Query{Combinator: "and", Rules: []any{glint.Rule{Property: "$identifier", Operator: "in", Value: ids}}}
-		es, err := r.cat.SearchEntities(ctx, s.blueprint, q)
-		if err != nil {
-			return fmt.Errorf("search %d entities of %s by identifier: %w", len(s.ids), s.blueprint, err)
-		}
-		setBlueprint(es, s.blueprint)
-		found[i] = es
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	var out []glint.Entity
-	for _, es := range found {
-		out = append(out, es...)
-	}
-	return out, nil
+	return r.searchByIdentifier(ctx, wanted)
 }
 
 // applyTeams writes res.Teams. Without deletes: the Glint team creates
