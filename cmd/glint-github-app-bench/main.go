@@ -119,6 +119,7 @@ type check struct {
 }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
+	wire.TuneGC(os.Getenv) // as cmd/glint-github-app does
 	fs := flag.NewFlagSet("glint-github-app-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var bf benchFlags

@@ -42,6 +42,7 @@ const (
 )
 
 func main() {
+	wire.TuneGC(os.Getenv)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
