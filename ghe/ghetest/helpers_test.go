@@ -39,25 +39,22 @@ type env struct {
 // newEnv starts a server with NewForTest: any invalid query fails the test.
 func newEnv(t *testing.T, opts Options) *env {
 	t.Helper()
-	schema, err := testSchema()
-	if err != nil {
-		t.Fatalf("load schema: %v", err)
-	}
-	key, err := testKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Schema = schema
-	if opts.AppID == 0 {
-		opts.AppID = 42
-	}
-	opts.PublicKey = &key.PublicKey
+	opts, key := envOptions(t, opts)
 	return &env{t: t, s: NewForTest(t, opts), key: key}
 }
 
 // newLaxEnv starts a server with New, for tests that send invalid queries on
 // purpose.
 func newLaxEnv(t *testing.T, opts Options) *env {
+	t.Helper()
+	opts, key := envOptions(t, opts)
+	s := New(opts)
+	t.Cleanup(s.Close)
+	return &env{t: t, s: s, key: key}
+}
+
+// envOptions completes opts with the schema, the test key and app id 42.
+func envOptions(t *testing.T, opts Options) (Options, *rsa.PrivateKey) {
 	t.Helper()
 	schema, err := testSchema()
 	if err != nil {
@@ -72,9 +69,7 @@ func newLaxEnv(t *testing.T, opts Options) *env {
 		opts.AppID = 42
 	}
 	opts.PublicKey = &key.PublicKey
-	s := New(opts)
-	t.Cleanup(s.Close)
-	return &env{t: t, s: s, key: key}
+	return opts, key
 }
 
 // with returns e for a subtest t.
