@@ -580,8 +580,9 @@ func (p *specParser) team(n *yaml.Node, field string) []string {
 	}
 }
 
-// properties converts the properties mapping.
-func (p *specParser) properties(n *yaml.Node, field string, depth int) map[string]any {
+// mapping enters n for a field that must be a mapping of what: nil when it
+// is null, or not such a mapping (reported).
+func (p *specParser) mapping(n *yaml.Node, field, what string) *yaml.Node {
 	if isNull(n) {
 		return nil
 	}
@@ -589,10 +590,18 @@ func (p *specParser) properties(n *yaml.Node, field string, depth int) map[strin
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, field, "must be a mapping of property names to values, got %s", describe(n))
+		p.errorf(n, field, "must be a mapping of %s, got %s", what, describe(n))
 		return nil
 	}
 	if !p.collectionTag(n, field, "!!map") {
+		return nil
+	}
+	return n
+}
+
+// properties converts the properties mapping.
+func (p *specParser) properties(n *yaml.Node, field string, depth int) map[string]any {
+	if n = p.mapping(n, field, "property names to values"); n == nil {
 		return nil
 	}
 	kvs := p.pairs(n, field, depth)
@@ -620,17 +629,7 @@ func (p *specParser) properties(n *yaml.Node, field string, depth int) map[strin
 
 // relations converts the relations mapping.
 func (p *specParser) relations(n *yaml.Node, field string, depth int) map[string]any {
-	if isNull(n) {
-		return nil
-	}
-	if n = p.enter(n, field); n == nil {
-		return nil
-	}
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, field, "must be a mapping of relation names to identifiers, got %s", describe(n))
-		return nil
-	}
-	if !p.collectionTag(n, field, "!!map") {
+	if n = p.mapping(n, field, "relation names to identifiers"); n == nil {
 		return nil
 	}
 	target := func(n *yaml.Node, field string) (string, bool) {
