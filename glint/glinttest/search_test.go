@@ -87,6 +87,9 @@ func TestSearchPaging(t *testing.T) {
 
 	// A cursor belongs to its query; garbage is refused; limits are checked.
 	code, _, body = c.do("POST", "/v1/blueprints/service/entities/search", map[string]any{"query": and(), "limit": 10})
+	if code != http.StatusOK || body["next"] == nil {
+		t.Fatalf("first page: %d, next %v", code, body["next"])
+	}
 	cur := body["next"].(string)
 	for name, req := range map[string]map[string]any{
 		"cursor of another query": {"query": and(r("$identifier", "beginsWith", "svc")), "from": cur},
