@@ -70,6 +70,7 @@ type Config struct {
 	GlintSecret     string `json:"-"`
 	WebhookSecret   bool   // set, and ignored
 	Schedule        string
+	Sched           cron.Schedule // Schedule, parsed
 	DeleteThreshold float64
 	Policy          string
 	TeamsSync       string // reconciler.TeamsEntities, TeamsGlint, TeamsBoth or TeamsOff
@@ -226,9 +227,11 @@ func loadConfig(v values, needGHE, needGlint bool, readFile func(string) ([]byte
 		}
 	}
 
-	if _, err := cron.ParseStandard(c.Schedule); err != nil {
+	sched, err := cron.ParseStandard(c.Schedule)
+	if err != nil {
 		fail("SCHEDULE: %s is not a cron schedule: %w", shown(c.Schedule), err)
 	}
+	c.Sched = sched
 	if f, err := strconv.ParseFloat(v["DELETE_THRESHOLD"], 64); err != nil || f <= 0 || f > 1 {
 		fail("DELETE_THRESHOLD: must be a number in (0, 1], got %s", shown(v["DELETE_THRESHOLD"]))
 	} else {
@@ -244,7 +247,7 @@ func loadConfig(v values, needGHE, needGlint bool, readFile func(string) ([]byte
 	c.ShutdownGrace = parseDuration(v["SHUTDOWN_GRACE"], "SHUTDOWN_GRACE", fail)
 	if v["HEALTH_MAX_AGE"] != "" {
 		c.HealthMaxAge = parseDuration(v["HEALTH_MAX_AGE"], "HEALTH_MAX_AGE", fail)
-	} else if sched, err := cron.ParseStandard(c.Schedule); err == nil {
+	} else if sched != nil {
 		now := time.Now()
 		next := sched.Next(now)
 		interval := sched.Next(next).Sub(next)

@@ -281,11 +281,6 @@ func (a *app) serveOn(ctx context.Context, ln net.Listener) int {
 // schedule runs the cron loop until ctx ends or the HTTP server fails.
 func (a *app) schedule(ctx context.Context, srvErr <-chan error) int {
 	cl := cronLogger{a.logger}
-	sched, err := cron.ParseStandard(a.cfg.Schedule)
-	if err != nil {
-		a.logger.Error("bad schedule", "err", err)
-		return exitBadConfig
-	}
 	// Passes get their own context: a signal stops scheduling at once, but
 	// a running pass is cancelled only when the grace period runs out.
 	passCtx, cancelPasses := context.WithCancel(context.WithoutCancel(ctx))
@@ -305,7 +300,7 @@ func (a *app) schedule(ctx context.Context, srvErr <-chan error) int {
 		_ = a.pass(passCtx)
 	}))
 	c := cron.New(cron.WithLogger(cl))
-	c.Schedule(sched, job)
+	c.Schedule(a.cfg.Sched, job)
 	c.Start()
 	go job.Run() // the first pass, at start
 
